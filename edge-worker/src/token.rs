@@ -74,6 +74,9 @@ impl SessionKeys {
 }
 
 /// Verifies an identity token signed with `IDENTITY_SECRET` (HS256).
+///
+/// NOTE: providers that sign with RS256 or ES256 and publish a JWKS
+/// (`IDENTITY_JWKS_URL`) are not supported yet; their tokens fail the algorithm check.
 pub async fn verify_identity(
     token: &str,
     config: &Config,
