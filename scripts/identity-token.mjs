@@ -71,7 +71,7 @@ function main() {
     return;
   }
 
-  // wrangler.toml's [vars] hold the issuer and audience; .dev.vars holds the secret.
+  // wrangler.toml's [vars] contain the issuer and audience, and .dev.vars the secret.
   const defaults = { ...readVars(join(root, "wrangler.toml")), ...readVars(join(root, ".dev.vars")) };
   const setting = (name) => process.env[name] ?? defaults[name];
   const secret = setting("IDENTITY_SECRET");

@@ -38,7 +38,7 @@ export async function freePort() {
   return port;
 }
 
-/** A fresh SQLite file in its own temporary directory. */
+/** Creates a fresh SQLite file path in its own temporary directory. */
 export function sqliteDatabase() {
   const dir = mkdtempSync(join(tmpdir(), "edge-sessions-e2e-"));
   return {
@@ -48,7 +48,7 @@ export function sqliteDatabase() {
 }
 
 /**
- * A fresh PostgreSQL database on the server of TEST_POSTGRES_URL. Fails, rather than
+ * Creates a fresh PostgreSQL database on the server of TEST_POSTGRES_URL. Fails, rather than
  * skips, when the server is not reachable.
  */
 export function postgresDatabase() {
@@ -72,7 +72,7 @@ export function postgresDatabase() {
 }
 
 /**
- * Starts origin-api on `port` against `databaseUrl` and waits until /healthz answers.
+ * Starts origin-api on `port` against `databaseUrl` and waits until /healthz responds.
  * `env` overrides the defaults; a value of `undefined` removes a variable.
  */
 export async function startOrigin({ port, databaseUrl, env = {} }) {
@@ -129,7 +129,7 @@ export async function startOrigin({ port, databaseUrl, env = {} }) {
   };
 }
 
-/** The worker's bindings for `originUrl`; `overrides` wins, `undefined` removes. */
+/** Builds the worker's bindings for `originUrl`; `overrides` wins, `undefined` removes. */
 export function workerBindings(originUrl, overrides = {}) {
   const bindings = {
     ORIGIN_URL: originUrl,
@@ -168,7 +168,7 @@ export async function startWorker(bindings) {
 
 /**
  * An HTTP server on loopback standing in for the origin: it records every request and
- * answers with `handler(req, body)`'s `{ status, body, delayMs }`.
+ * responds with `handler(req, body)`'s `{ status, body, delayMs }`.
  */
 export async function startFakeOrigin(handler) {
   const requests = [];
@@ -201,7 +201,7 @@ export class Browser {
     this.cookies = new Map();
   }
 
-  /** Sends a request with the jar's cookies and stores the `Set-Cookie` answers. */
+  /** Sends a request with the jar's cookies and stores the `Set-Cookie` headers of the response. */
   async fetch(path, init = {}) {
     const headers = new Headers(init.headers);
     headers.set("user-agent", this.userAgent);

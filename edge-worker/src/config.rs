@@ -12,7 +12,7 @@ use crate::cookie::{self, CookieSettings};
 /// (RFC 7518 section 3.2).
 pub const MIN_SECRET_LEN: usize = 32;
 
-/// Why the Worker's bindings cannot be used. Each message names the binding and the fix.
+/// Invalid or missing binding. Each message names the binding and the fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     /// A required binding is not set.
@@ -35,12 +35,12 @@ pub enum ConfigError {
 pub struct Secret(String);
 
 impl Secret {
-    /// The secret's bytes, for key import.
+    /// Returns the secret's bytes, for key import.
     pub fn expose(&self) -> &[u8] {
         self.0.as_bytes()
     }
 
-    /// The secret as text, for headers sent to the origin.
+    /// Returns the secret as text, for headers sent to the origin.
     pub fn expose_str(&self) -> &str {
         &self.0
     }

@@ -42,7 +42,7 @@ pub fn read<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-/// Whether `name` may be used as a cookie name: a non-empty RFC 7230 token.
+/// Returns whether `name` may be used as a cookie name: a non-empty RFC 7230 token.
 pub fn is_valid_name(name: &str) -> bool {
     const SEPARATORS: &str = "()<>@,;:\\\"/[]?={} \t";
     !name.is_empty()

@@ -36,7 +36,7 @@ pub enum Error {
     /// The session JWT failed verification.
     #[error("the session token was rejected: {0}")]
     InvalidSession(TokenError),
-    /// The origin says the session is revoked, expired or unknown.
+    /// The origin reports the session revoked, expired or unknown.
     #[error("the session was revoked or has expired; sign in again")]
     SessionNotLive,
     /// The origin could not be reached, timed out or failed.
@@ -61,7 +61,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// The HTTP status of this error.
+    /// Returns the HTTP status of this error.
     pub fn status(&self) -> u16 {
         match self {
             Error::InvalidJson(_) => 400,
@@ -77,7 +77,7 @@ impl Error {
         }
     }
 
-    /// The machine-readable `error` code of the body.
+    /// Returns the machine-readable `error` code of the body.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Config(_) => "configuration_error",

@@ -2,7 +2,7 @@
 //!
 //! Layout: [`config`] reads bindings, [`crypto`] wraps Web Crypto, [`token`] signs and
 //! verifies JWTs with it, [`cookie`] builds and reads the session cookie, [`origin`]
-//! calls the origin API, [`routes`] holds the edge routes and [`error`] maps every
+//! calls the origin API, [`routes`] contains the edge routes and [`error`] maps every
 //! failure to a JSON response.
 
 pub mod config;

@@ -114,7 +114,7 @@ impl<'a> Origin<'a> {
             Ok(response) => response,
             Err(_) if signal.aborted() => {
                 return Err(Error::OriginUnavailable(format!(
-                    "the origin did not answer within {timeout_ms} ms"
+                    "the origin did not respond within {timeout_ms} ms"
                 )));
             }
             Err(err) => {
@@ -127,7 +127,7 @@ impl<'a> Origin<'a> {
         let status = response.status_code();
         if status >= 500 {
             return Err(Error::OriginUnavailable(format!(
-                "the origin answered {status}"
+                "the origin responded with status {status}"
             )));
         }
         let body = response.bytes().await.map_err(|err| {

@@ -16,7 +16,7 @@ use crate::token::{self, SessionKeys};
 /// Largest request body a route reads, in bytes.
 const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// Longest public session id accepted in a path; the origin's ids are 22 characters.
+/// Maximum length of a public session id in a path; the origin's ids are 22 characters.
 const MAX_SESSION_ID_LEN: usize = 64;
 
 /// Body of `POST /auth/signin`.
@@ -144,7 +144,7 @@ async fn session(req: &Request, config: &Config) -> Result<Response, Error> {
 }
 
 /// `POST /auth/signout`: revoke the session at the origin, then drop the cookie.
-/// A session the origin no longer knows as live still signs out cleanly.
+/// A session that is no longer live at the origin still signs out cleanly.
 async fn sign_out(req: &Request, config: &Config) -> Result<Response, Error> {
     let (jwt, _claims, _keys) = authenticate(req, config).await?;
     let answer = Origin::new(config).revoke_current(&jwt).await?;
@@ -224,7 +224,7 @@ fn require_live(answer: OriginResponse) -> Result<OriginResponse, Error> {
     }
 }
 
-/// Passes the origin's answer through; a 401 also drops the cookie.
+/// Passes the origin's response through; a 401 also drops the cookie.
 fn forward(answer: OriginResponse) -> Result<Response, Error> {
     if answer.status == 401 {
         return Err(Error::SessionNotLive);
@@ -243,7 +243,7 @@ fn forward(answer: OriginResponse) -> Result<Response, Error> {
     Ok(response)
 }
 
-/// The client's IP (`CF-Connecting-IP`) and user agent, sent to the origin in the body
+/// Collects the client's IP (`CF-Connecting-IP`) and user agent, sent to the origin in the body
 /// because header values outside Latin-1 do not survive every hop.
 fn client_metadata(req: &Request) -> Result<EnsureRequest, Error> {
     let headers = req.headers();
@@ -313,7 +313,7 @@ fn allow(
     })
 }
 
-/// Whether `id` looks like a public session id: base64url characters only, so it can
+/// Returns whether `id` looks like a public session id: base64url characters only, so it can
 /// be put into the origin's URL as it is.
 fn is_session_id(id: &str) -> bool {
     !id.is_empty()

@@ -99,7 +99,7 @@ pub(crate) struct RegisteredClaims {
     aud: Option<Audience>,
 }
 
-/// What a token must satisfy besides its signature.
+/// Requirements a token must meet besides its signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validation {
     /// Required `iss`.
@@ -108,7 +108,7 @@ pub struct Validation {
     pub audience: Option<String>,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
     pub leeway: u64,
-    /// Longest time a token may still have to live, in seconds. A larger `exp` is
+    /// Maximum time a token may still have to live, in seconds. A larger `exp` is
     /// rejected, which also catches `exp` written in milliseconds.
     pub max_lifetime: u64,
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::claims::{RegisteredClaims, Validation};
 
-/// Longest token accepted, in bytes. A session JWT is about 400 bytes; the bound keeps
+/// Maximum token length accepted, in bytes. A session JWT is about 400 bytes; the bound keeps
 /// a hostile cookie or header from costing more than a small allocation.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 
@@ -24,7 +24,7 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    /// The `alg` header value of this algorithm.
+    /// Returns the `alg` header value of this algorithm.
     pub fn as_str(self) -> &'static str {
         match self {
             Algorithm::HS256 => "HS256",
@@ -32,7 +32,7 @@ impl Algorithm {
     }
 }
 
-/// Why a token was rejected. Every message is safe to show to the client that sent it.
+/// Reason a token was rejected. Every message is safe to show to the client that sent it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenError {
@@ -158,17 +158,17 @@ impl<'a> UnverifiedToken<'a> {
         })
     }
 
-    /// The `kid` header, used to choose between the current and the previous key.
+    /// Returns the `kid` header, used to choose between the current and the previous key.
     pub fn kid(&self) -> Option<&str> {
         self.header.kid.as_deref()
     }
 
-    /// The bytes the signature covers: `BASE64URL(header) || '.' || BASE64URL(payload)`.
+    /// Returns the bytes the signature covers: `BASE64URL(header) || '.' || BASE64URL(payload)`.
     pub fn signing_input(&self) -> &[u8] {
         self.signing_input.as_bytes()
     }
 
-    /// The decoded signature bytes.
+    /// Returns the decoded signature bytes.
     pub fn signature(&self) -> &[u8] {
         &self.signature
     }

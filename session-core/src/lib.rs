@@ -6,7 +6,7 @@
 //! - [`jwt`] splits a JWS compact token, pins its algorithm and picks the key by `kid`.
 //!   Computing and checking the HMAC is left to the caller, because the worker must use
 //!   Web Crypto while the origin uses a native implementation.
-//! - [`claims`] holds the claim sets and checks `exp`, `nbf`, `iat`, `iss` and `aud`.
+//! - [`claims`] contains the claim sets and checks `exp`, `nbf`, `iat`, `iss` and `aud`.
 //! - [`wire`] holds the JSON bodies the worker and the origin exchange.
 
 pub mod claims;

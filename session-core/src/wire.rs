@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 /// `EDGE_SHARED_SECRET`.
 pub const EDGE_SECRET_HEADER: &str = "x-edge-secret";
 
-/// Longest user agent stored, in characters; longer ones are truncated.
+/// Maximum length of a stored user agent, in characters; longer ones are truncated.
 pub const MAX_USER_AGENT_CHARS: usize = 512;
 
 /// Body of `POST /v1/sessions/ensure`. Both fields are trusted only on requests that
-/// carry [`EDGE_SECRET_HEADER`]; otherwise the origin records what it sees itself.
+/// carry [`EDGE_SECRET_HEADER`]; otherwise the origin records the connection's own peer address and `User-Agent`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnsureRequest {
@@ -81,6 +81,6 @@ pub struct RevokedCount {
 pub struct ErrorBody {
     /// Stable machine-readable code, such as `invalid_token`.
     pub error: String,
-    /// What failed and what to do about it.
+    /// Description of what failed and what to do about it.
     pub message: String,
 }
