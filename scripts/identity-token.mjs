@@ -41,7 +41,7 @@ export function identityToken({ secret, issuer, audience, sub, name, email, life
 }
 
 /** Reads KEY="value" lines from a dotenv-style file; a missing file gives {}. */
-function readVars(path) {
+export function readVars(path) {
   let text;
   try {
     text = readFileSync(path, "utf8");
@@ -54,6 +54,15 @@ function readVars(path) {
     if (match) vars[match[1]] = match[2];
   }
   return vars;
+}
+
+/**
+ * Looks a setting up in the environment, then in .dev.vars, then in wrangler.toml's
+ * [vars], which is where `wrangler dev` finds it too.
+ */
+export function localSetting(name) {
+  const defaults = { ...readVars(join(root, "wrangler.toml")), ...readVars(join(root, ".dev.vars")) };
+  return process.env[name] ?? defaults[name];
 }
 
 function main() {
@@ -71,9 +80,7 @@ function main() {
     return;
   }
 
-  // wrangler.toml's [vars] contain the issuer and audience, and .dev.vars the secret.
-  const defaults = { ...readVars(join(root, "wrangler.toml")), ...readVars(join(root, ".dev.vars")) };
-  const setting = (name) => process.env[name] ?? defaults[name];
+  const setting = localSetting;
   const secret = setting("IDENTITY_SECRET");
   if (!secret) {
     console.error("identity-token: IDENTITY_SECRET is not set; export it or run scripts/dev once to create .dev.vars");
