@@ -73,9 +73,10 @@ export function postgresDatabase() {
 
 /**
  * Starts origin-api on `port` against `databaseUrl` and waits until /healthz responds.
- * `env` overrides the defaults; a value of `undefined` removes a variable.
+ * `env` overrides the defaults; a value of `undefined` removes a variable. `binary`
+ * defaults to ORIGIN_BIN.
  */
-export async function startOrigin({ port, databaseUrl, env = {} }) {
+export async function startOrigin({ port, databaseUrl, env = {}, binary = ORIGIN_BIN }) {
   const fullEnv = {
     PATH: process.env.PATH,
     RUST_LOG: process.env.RUST_LOG ?? "info",
@@ -90,7 +91,7 @@ export async function startOrigin({ port, databaseUrl, env = {} }) {
     if (fullEnv[key] === undefined) delete fullEnv[key];
   }
 
-  const child = spawn(ORIGIN_BIN, [], { env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(binary, [], { env: fullEnv, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.on("data", (chunk) => (output += chunk));
   child.stderr.on("data", (chunk) => (output += chunk));
@@ -117,6 +118,7 @@ export async function startOrigin({ port, databaseUrl, env = {} }) {
 
   return {
     url,
+    pid: child.pid,
     logs: () => output,
     stop: async () => {
       if (child.exitCode === null) {
