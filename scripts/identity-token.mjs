@@ -66,17 +66,23 @@ export function localSetting(name) {
 }
 
 function main() {
-  const { values } = parseArgs({
-    options: {
-      sub: { type: "string", default: "alice" },
-      name: { type: "string" },
-      email: { type: "string" },
-      lifetime: { type: "string", default: "300" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        sub: { type: "string", default: "alice" },
+        name: { type: "string" },
+        email: { type: "string" },
+        lifetime: { type: "string", default: "300" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    console.error(`${err.message}\nusage: node scripts/identity-token.mjs [--sub ID (default alice)] [--name NAME] [--email EMAIL] [--lifetime SECONDS (default 300)]`);
+    process.exit(2);
+  }
   if (values.help) {
-    console.log("usage: node scripts/identity-token.mjs [--sub ID] [--name NAME] [--email EMAIL] [--lifetime SECONDS]");
+    console.log("usage: node scripts/identity-token.mjs [--sub ID (default alice)] [--name NAME] [--email EMAIL] [--lifetime SECONDS (default 300)]");
     return;
   }
 

@@ -19,15 +19,21 @@ export function sessionClaims({ sub, issuer = "edge-sessions", lifetime = 2_592_
 }
 
 function main() {
-  const { values } = parseArgs({
-    options: {
-      sub: { type: "string", default: "alice" },
-      lifetime: { type: "string", default: "2592000" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        sub: { type: "string", default: "alice" },
+        lifetime: { type: "string", default: "2592000" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    console.error(`${err.message}\nusage: node scripts/session-token.mjs [--sub ID (default alice)] [--lifetime SECONDS (default 2592000)]`);
+    process.exit(2);
+  }
   if (values.help) {
-    console.log("usage: node scripts/session-token.mjs [--sub ID] [--lifetime SECONDS]");
+    console.log("usage: node scripts/session-token.mjs [--sub ID (default alice)] [--lifetime SECONDS (default 2592000)]");
     return;
   }
 

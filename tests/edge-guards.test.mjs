@@ -177,7 +177,14 @@ describe("edge guards", () => {
       headers: { authorization: `Bearer ${sessionJwt()}` },
     });
     assert.equal(response.status, 404);
+    assert.equal((await response.json()).error, "session_not_found");
     assert.equal(origin.requests.length, 0);
+  });
+
+  it("missing session challenge has no error code", async () => {
+    const response = await fetch(`${worker.url}/auth/session`);
+    assert.equal(response.status, 401);
+    assert.equal(response.headers.get("www-authenticate"), "Bearer");
   });
 
   it("origin 5xx at sign-in is 503 without a cookie", async () => {
@@ -207,7 +214,8 @@ describe("edge guards", () => {
 
 describe("edge configuration", () => {
   const cases = [
-    ["missing AUTH_SECRET", { AUTH_SECRET: undefined }, /AUTH_SECRET is not set/],
+    ["missing AUTH_SECRET", { AUTH_SECRET: undefined }, /secret AUTH_SECRET is not set; add it with `wrangler secret put AUTH_SECRET`/],
+    ["missing ORIGIN_URL", { ORIGIN_URL: undefined }, /binding ORIGIN_URL is not set; add it under \[vars\] in wrangler.toml/],
     ["short IDENTITY_SECRET", { IDENTITY_SECRET: "short" }, /IDENTITY_SECRET is 5 bytes/],
     ["invalid ORIGIN_URL", { ORIGIN_URL: "origin" }, /ORIGIN_URL has the invalid value `origin`/],
   ];

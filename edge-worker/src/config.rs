@@ -15,9 +15,12 @@ pub const MIN_SECRET_LEN: usize = 32;
 /// Invalid or missing binding. Each message names the binding and the fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    /// A required binding is not set.
-    #[error("the binding {binding} is not set; add it to [vars] in wrangler.toml, to .dev.vars, or with `wrangler secret put {binding}`")]
+    /// A required plain binding is not set.
+    #[error("the binding {binding} is not set; add it under [vars] in wrangler.toml (or to .dev.vars for local runs)")]
     Missing { binding: &'static str },
+    /// A required secret is not set.
+    #[error("the secret {binding} is not set; add it with `wrangler secret put {binding}` (or to .dev.vars for local runs)")]
+    MissingSecret { binding: &'static str },
     /// A secret is shorter than [`MIN_SECRET_LEN`] bytes.
     #[error("the secret {binding} is {len} bytes long; it must be at least {MIN_SECRET_LEN} bytes (for example `openssl rand -base64 48`)")]
     SecretTooShort { binding: &'static str, len: usize },
@@ -165,7 +168,7 @@ fn secret(
     get: &impl Fn(&str) -> Option<String>,
     binding: &'static str,
 ) -> Result<Secret, ConfigError> {
-    optional_secret(get, binding)?.ok_or(ConfigError::Missing { binding })
+    optional_secret(get, binding)?.ok_or(ConfigError::MissingSecret { binding })
 }
 
 fn optional_secret(
@@ -261,7 +264,7 @@ mod tests {
         vars.remove("AUTH_SECRET");
         assert_eq!(
             load(&vars).unwrap_err(),
-            ConfigError::Missing {
+            ConfigError::MissingSecret {
                 binding: "AUTH_SECRET"
             }
         );
@@ -273,10 +276,24 @@ mod tests {
         vars.insert("IDENTITY_SECRET", String::new());
         assert_eq!(
             load(&vars).unwrap_err(),
-            ConfigError::Missing {
+            ConfigError::MissingSecret {
                 binding: "IDENTITY_SECRET"
             }
         );
+    }
+
+    #[test]
+    fn missing_plain_binding_names_wrangler_toml() {
+        let mut vars = base();
+        vars.remove("ORIGIN_URL");
+        let err = load(&vars).unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::Missing {
+                binding: "ORIGIN_URL"
+            }
+        );
+        assert!(err.to_string().contains("wrangler.toml"), "{err}");
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub enum Error {
     /// The origin refused a session the Worker had just signed.
     #[error("the origin rejected the new session (status {status}); check that AUTH_SECRET and AUTH_ISSUER match on the Worker and the origin")]
     OriginRejected { status: u16 },
+    /// The path names a session id that cannot exist: not base64url, or too long.
+    #[error("no session has the id `{0}`; use an `id` from GET /api/sessions")]
+    InvalidSessionId(String),
     /// No route has this path.
     #[error("no route matches `{0}`")]
     NotFound(String),
@@ -67,7 +70,7 @@ impl Error {
             Error::InvalidJson(_) => 400,
             Error::InvalidIdentityToken(_) | Error::MissingSession => 401,
             Error::InvalidSession(_) | Error::SessionNotLive => 401,
-            Error::NotFound(_) => 404,
+            Error::NotFound(_) | Error::InvalidSessionId(_) => 404,
             Error::MethodNotAllowed { .. } => 405,
             Error::PayloadTooLarge { .. } => 413,
             Error::UnsupportedMediaType(_) => 415,
@@ -91,6 +94,7 @@ impl Error {
             Error::SessionNotLive => "session_not_live",
             Error::OriginUnavailable(_) => "origin_unavailable",
             Error::OriginRejected { .. } => "origin_rejected",
+            Error::InvalidSessionId(_) => "session_not_found",
             Error::NotFound(_) => "not_found",
             Error::MethodNotAllowed { .. } => "method_not_allowed",
         }
@@ -137,8 +141,13 @@ impl Error {
         let mut response = Response::from_json(&body)?.with_status(status);
         let headers = response.headers_mut();
         headers.set("cache-control", "no-store")?;
-        if status == 401 {
-            headers.set("www-authenticate", "Bearer error=\"invalid_token\"")?;
+        // RFC 6750 section 3.1: a request without credentials gets no error code.
+        match &self {
+            Error::MissingSession => headers.set("www-authenticate", "Bearer")?,
+            _ if status == 401 => {
+                headers.set("www-authenticate", "Bearer error=\"invalid_token\"")?
+            }
+            _ => {}
         }
         if let (true, Some(cookie)) = (self.clears_cookie(), cookie) {
             headers.append("set-cookie", &cookie.clear())?;

@@ -68,11 +68,14 @@ pub async fn handle(req: Request, config: &Config) -> Result<Response, Error> {
         "/api/sessions" => list(&req, config).await,
         "/api/sessions/revoke-others" => revoke_others(&req, config).await,
         _ => match path.strip_prefix("/api/sessions/") {
-            Some(id) if is_session_id(id) => {
+            Some(id) => {
                 allow(&method, Method::Delete, &path, "DELETE")?;
+                if !is_session_id(id) {
+                    return Err(Error::InvalidSessionId(id.to_owned()));
+                }
                 revoke(&req, config, id).await
             }
-            _ => Err(Error::NotFound(path)),
+            None => Err(Error::NotFound(path)),
         },
     }
 }

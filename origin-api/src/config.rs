@@ -13,7 +13,13 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// Settings of the origin API. Every flag falls back to the environment variable
 /// named in its help.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "origin-api", version, about)]
+#[command(
+    name = "origin-api",
+    version,
+    about,
+    after_help = "Logging: RUST_LOG sets the log filter (tracing-subscriber EnvFilter syntax), default `info`.\n\
+                  Secrets passed as flags are visible to other users in `ps`; prefer the environment variables."
+)]
 pub struct Config {
     /// Address and port to serve HTTP on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
@@ -79,11 +85,11 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A required secret is not set.
-    #[error("{var} is missing; set it to a random string of at least {MIN_SECRET_BYTES} bytes")]
+    #[error("{var} is missing; set it to a random string of at least {MIN_SECRET_BYTES} bytes (generate one with `openssl rand -base64 48`)")]
     MissingSecret { var: &'static str },
 
     /// A secret is shorter than [`MIN_SECRET_BYTES`].
-    #[error("{var} is {len} bytes long; it must be at least {MIN_SECRET_BYTES} bytes")]
+    #[error("{var} is {len} bytes long; it must be at least {MIN_SECRET_BYTES} bytes (generate one with `openssl rand -base64 48`)")]
     ShortSecret { var: &'static str, len: usize },
 
     /// `DATABASE_URL` names neither SQLite nor PostgreSQL.
@@ -170,7 +176,7 @@ impl DatabaseKind {
 
 /// Replaces the password of a `scheme://user:password@host` URL with `[redacted]`,
 /// so the URL can go into an error message.
-fn redact_password(url: &str) -> String {
+pub(crate) fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };

@@ -48,6 +48,17 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         info!("ADMIN_TOKEN is not set, so the admin routes are off");
     }
 
+    // Binding first makes a taken port fail at once, before any database work.
+    let listener = tokio::net::TcpListener::bind(config.listen_addr)
+        .await
+        .map_err(|err| {
+            format!(
+                "could not listen on {}: {err}; set LISTEN_ADDR to a free address",
+                config.listen_addr
+            )
+        })?;
+    let addr = listener.local_addr()?;
+
     let store = Store::connect(&config.database_url).await?;
     store.migrate().await?;
     info!("database migrations applied");
@@ -61,12 +72,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         leeway,
     ));
 
-    let listener = tokio::net::TcpListener::bind(config.listen_addr)
-        .await
-        .map_err(|err| format!("could not listen on {}: {err}", config.listen_addr))?;
-    let addr = listener.local_addr()?;
     info!("listening on {addr}");
-
     let state = AppState::new(&config, store.clone(), clock);
     axum::serve(
         listener,

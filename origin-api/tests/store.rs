@@ -29,6 +29,7 @@ backend_tests!(
     touch_extends_only_after_update_age,
     touch_skips_revoked_session,
     list_live_is_newest_first_without_dead_sessions,
+    list_live_orders_same_second_by_creation,
     revoke_requires_owner,
     revoke_keeps_first_revocation_time,
     revoke_others_keeps_current,
@@ -207,6 +208,25 @@ async fn list_live_is_newest_first_without_dead_sessions(backend: Backend) {
 
     let ids: Vec<&str> = live.iter().map(|record| record.id.as_str()).collect();
     assert_eq!(ids, [newest.id.as_str(), oldest.id.as_str()]);
+}
+
+async fn list_live_orders_same_second_by_creation(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let mut created = Vec::new();
+    for sid in ["sid-a", "sid-b", "sid-c", "sid-d"] {
+        let (_, record) = db
+            .store
+            .ensure(&new_session("alice", sid, START))
+            .await
+            .expect("ensure");
+        created.push(record.id);
+    }
+
+    let live = db.store.list_live("alice", START).await.expect("list");
+
+    let ids: Vec<&str> = live.iter().map(|record| record.id.as_str()).collect();
+    let newest_first: Vec<&str> = created.iter().rev().map(String::as_str).collect();
+    assert_eq!(ids, newest_first);
 }
 
 async fn revoke_requires_owner(backend: Backend) {

@@ -55,7 +55,7 @@ pub enum TokenError {
     #[error("the token was signed with an unknown key (kid `{0}`); sign in again")]
     UnknownKeyId(String),
     /// The signature does not match the signing input under the selected key.
-    #[error("the token's signature is invalid")]
+    #[error("the token's signature is invalid; sign in again")]
     InvalidSignature,
     /// The payload is not JSON, or a claim has the wrong type.
     #[error("the token's claims are invalid: {0}")]

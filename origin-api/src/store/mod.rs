@@ -5,7 +5,7 @@
 //! and `INSERT ... ON CONFLICT DO NOTHING`. Times are seconds since the epoch.
 
 /// Implements [`SessionStore`] for a store with a `pool` field. Both backends run the
-/// same SQL through sqlx, and only the pool type differs; sqlx has no object-safe
+/// same SQL through sqlx and differ only in the pool type. sqlx has no object-safe
 /// executor over both, so the impl is stamped out once per pool type.
 macro_rules! impl_session_store {
     ($store:ident) => {
@@ -277,6 +277,10 @@ pub enum StoreError {
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 
+    /// The database server could not be reached when the origin started.
+    #[error("could not connect to the database `{url}`: {source}; check that the server is running and that DATABASE_URL is right")]
+    Connect { url: String, source: sqlx::Error },
+
     /// Every drawn public id was already taken.
     #[error("could not draw an unused public session id in {PUBLIC_ID_ATTEMPTS} attempts")]
     IdCollision,
@@ -374,12 +378,19 @@ pub enum Store {
 impl Store {
     /// Connects to `database_url` (`sqlite:PATH` or `postgres://...`).
     pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
-        match DatabaseKind::of(database_url)? {
-            DatabaseKind::Sqlite => Ok(Store::Sqlite(SqliteStore::connect(database_url).await?)),
-            DatabaseKind::Postgres => {
-                Ok(Store::Postgres(PostgresStore::connect(database_url).await?))
-            }
-        }
+        let store = match DatabaseKind::of(database_url)? {
+            DatabaseKind::Sqlite => SqliteStore::connect(database_url).await.map(Store::Sqlite),
+            DatabaseKind::Postgres => PostgresStore::connect(database_url)
+                .await
+                .map(Store::Postgres),
+        };
+        store.map_err(|err| match err {
+            StoreError::Database(source) => StoreError::Connect {
+                url: crate::config::redact_password(database_url),
+                source,
+            },
+            other => other,
+        })
     }
 
     /// Applies the embedded migrations of the backend.
@@ -480,8 +491,8 @@ mod sql {
          last_seen_at, expires_at, token_expires_at, revoked_at";
 
     pub const INSERT: &str = "INSERT INTO sessions \
-         (id, user_id, token_hash, ip, user_agent, created_at, last_seen_at, expires_at, token_expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) \
+         (id, user_id, token_hash, ip, user_agent, created_at, last_seen_at, expires_at, token_expires_at, created_seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, (SELECT COALESCE(MAX(created_seq), 0) + 1 FROM sessions)) \
          ON CONFLICT (token_hash) DO NOTHING";
 
     pub fn select_by_token_hash() -> String {
@@ -492,7 +503,7 @@ mod sql {
         format!(
             "SELECT {COLUMNS} FROM sessions \
              WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
-             ORDER BY created_at DESC, id DESC"
+             ORDER BY created_at DESC, created_seq DESC, id DESC"
         )
     }
 
