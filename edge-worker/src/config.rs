@@ -24,6 +24,9 @@ pub enum ConfigError {
     /// A secret is shorter than [`MIN_SECRET_LEN`] bytes.
     #[error("the secret {binding} is {len} bytes long; it must be at least {MIN_SECRET_LEN} bytes (for example `openssl rand -base64 48`)")]
     SecretTooShort { binding: &'static str, len: usize },
+    /// Both or neither of the identity key bindings are set.
+    #[error("set exactly one of IDENTITY_SECRET (the identity provider's HS256 key, as a secret) or IDENTITY_JWKS_URL (its JWKS for RS256 or ES256), not {0}")]
+    IdentityKeySource(&'static str),
     /// A binding has a value of the wrong form.
     #[error("the binding {binding} has the invalid value `{value}`; expected {expected}")]
     Invalid {
@@ -64,8 +67,8 @@ pub struct Config {
     pub auth_secret_previous: Option<Secret>,
     /// `iss` of session JWTs, `AUTH_ISSUER`; default `edge-sessions`.
     pub auth_issuer: String,
-    /// HMAC key of identity tokens, `IDENTITY_SECRET`.
-    pub identity_secret: Secret,
+    /// Source of identity token keys: `IDENTITY_SECRET` or `IDENTITY_JWKS_URL`.
+    pub identity_keys: IdentityKeys,
     /// Required `iss` of identity tokens, `IDENTITY_ISSUER`.
     pub identity_issuer: String,
     /// Required `aud` of identity tokens, `IDENTITY_AUDIENCE`; unchecked when unset.
@@ -100,15 +103,18 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.is_empty());
 
-        let origin_url = required(&get, "ORIGIN_URL")?;
-        let origin_url = Url::parse(&origin_url)
-            .ok()
-            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
-            .ok_or(ConfigError::Invalid {
-                binding: "ORIGIN_URL",
-                value: origin_url,
-                expected: "an http:// or https:// URL such as http://127.0.0.1:8080",
-            })?;
+        let origin_url = http_url(required(&get, "ORIGIN_URL")?, "ORIGIN_URL")?;
+
+        let identity_secret = optional_secret(&get, "IDENTITY_SECRET")?;
+        let identity_jwks_url = get("IDENTITY_JWKS_URL")
+            .map(|url| http_url(url, "IDENTITY_JWKS_URL"))
+            .transpose()?;
+        let identity_keys = match (identity_secret, identity_jwks_url) {
+            (Some(secret), None) => IdentityKeys::Secret(secret),
+            (None, Some(url)) => IdentityKeys::Jwks(url),
+            (Some(_), Some(_)) => return Err(ConfigError::IdentityKeySource("both")),
+            (None, None) => return Err(ConfigError::IdentityKeySource("neither")),
+        };
 
         let cookie_name = get("COOKIE_NAME").unwrap_or_else(|| "edge_session".to_owned());
         if !cookie::is_valid_name(&cookie_name) {
@@ -123,7 +129,7 @@ impl Config {
             auth_secret: secret(&get, "AUTH_SECRET")?,
             auth_secret_previous: optional_secret(&get, "AUTH_SECRET_PREVIOUS")?,
             auth_issuer: get("AUTH_ISSUER").unwrap_or_else(|| "edge-sessions".to_owned()),
-            identity_secret: secret(&get, "IDENTITY_SECRET")?,
+            identity_keys,
             identity_issuer: required(&get, "IDENTITY_ISSUER")?,
             identity_audience: get("IDENTITY_AUDIENCE"),
             origin_url,
@@ -155,6 +161,27 @@ impl Config {
             ..Validation::new(self.identity_issuer.clone())
         }
     }
+}
+
+/// Source of the keys that verify identity tokens. HMAC and public-key algorithms are
+/// never accepted together, so a public key cannot be replayed as an HMAC secret.
+#[derive(Debug, Clone)]
+pub enum IdentityKeys {
+    /// HS256 with a shared secret.
+    Secret(Secret),
+    /// RS256 or ES256 with the public keys of a JWKS URL (RFC 7517).
+    Jwks(Url),
+}
+
+fn http_url(value: String, binding: &'static str) -> Result<Url, ConfigError> {
+    Url::parse(&value)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+        .ok_or(ConfigError::Invalid {
+            binding,
+            value,
+            expected: "an http:// or https:// URL such as http://127.0.0.1:8080",
+        })
 }
 
 fn required(
@@ -273,12 +300,46 @@ mod tests {
     #[test]
     fn empty_secret_counts_as_missing() {
         let mut vars = base();
-        vars.insert("IDENTITY_SECRET", String::new());
+        vars.insert("AUTH_SECRET", String::new());
         assert_eq!(
             load(&vars).unwrap_err(),
             ConfigError::MissingSecret {
-                binding: "IDENTITY_SECRET"
+                binding: "AUTH_SECRET"
             }
+        );
+    }
+
+    #[test]
+    fn identity_keys_from_jwks_url() {
+        let mut vars = base();
+        vars.remove("IDENTITY_SECRET");
+        vars.insert(
+            "IDENTITY_JWKS_URL",
+            "https://idp.example/jwks.json".to_owned(),
+        );
+        let config = load(&vars).unwrap();
+        assert!(
+            matches!(config.identity_keys, IdentityKeys::Jwks(url) if url.as_str() == "https://idp.example/jwks.json")
+        );
+    }
+
+    #[test]
+    fn identity_keys_need_exactly_one_source() {
+        let mut both = base();
+        both.insert(
+            "IDENTITY_JWKS_URL",
+            "https://idp.example/jwks.json".to_owned(),
+        );
+        assert_eq!(
+            load(&both).unwrap_err(),
+            ConfigError::IdentityKeySource("both")
+        );
+
+        let mut neither = base();
+        neither.remove("IDENTITY_SECRET");
+        assert_eq!(
+            load(&neither).unwrap_err(),
+            ConfigError::IdentityKeySource("neither")
         );
     }
 

@@ -33,6 +33,9 @@ pub enum Error {
     /// The request carries no session cookie and no bearer token.
     #[error("no session: sign in first, or send the session JWT in the cookie or as `Authorization: Bearer`")]
     MissingSession,
+    /// The identity provider's JWKS could not be fetched or used.
+    #[error("the identity provider is unavailable: {0}; try again shortly")]
+    IdentityProviderUnavailable(String),
     /// The session JWT failed verification.
     #[error("the session token was rejected: {0}")]
     InvalidSession(TokenError),
@@ -75,7 +78,7 @@ impl Error {
             Error::PayloadTooLarge { .. } => 413,
             Error::UnsupportedMediaType(_) => 415,
             Error::OriginRejected { .. } => 502,
-            Error::OriginUnavailable(_) => 503,
+            Error::OriginUnavailable(_) | Error::IdentityProviderUnavailable(_) => 503,
             Error::Config(_) | Error::Crypto(_) | Error::Runtime(_) => 500,
         }
     }
@@ -93,6 +96,7 @@ impl Error {
             Error::InvalidSession(_) => "invalid_token",
             Error::SessionNotLive => "session_not_live",
             Error::OriginUnavailable(_) => "origin_unavailable",
+            Error::IdentityProviderUnavailable(_) => "identity_provider_unavailable",
             Error::OriginRejected { .. } => "origin_rejected",
             Error::InvalidSessionId(_) => "session_not_found",
             Error::NotFound(_) => "not_found",

@@ -1,7 +1,7 @@
 //! Cloudflare Worker of edge-sessions: the entry point only.
 //!
 //! Layout: [`config`] reads bindings, [`crypto`] wraps Web Crypto, [`token`] signs and
-//! verifies JWTs with it, [`cookie`] builds and reads the session cookie, [`origin`]
+//! verifies JWTs with it, [`jwks`] fetches identity provider keys, [`cookie`] builds and reads the session cookie, [`origin`]
 //! calls the origin API, [`routes`] contains the edge routes and [`error`] maps every
 //! failure to a JSON response.
 
@@ -9,6 +9,7 @@ pub mod config;
 pub mod cookie;
 pub mod crypto;
 pub mod error;
+pub mod jwks;
 pub mod origin;
 pub mod routes;
 pub mod token;

@@ -6,9 +6,10 @@ use session_core::{
     Algorithm, Header, IdentityClaims, SessionClaims, TokenError, UnverifiedToken, Validation,
 };
 
-use crate::config::Config;
+use crate::config::{Config, IdentityKeys};
 use crate::crypto::{self, CryptoError, HmacKey};
 use crate::error::Error;
+use crate::jwks;
 
 /// The session keys: the current one signs and verifies, the previous one only verifies.
 #[derive(Debug)]
@@ -73,22 +74,34 @@ impl SessionKeys {
     }
 }
 
-/// Verifies an identity token signed with `IDENTITY_SECRET` (HS256).
-///
-/// NOTE: providers that sign with RS256 or ES256 and publish a JWKS
-/// (`IDENTITY_JWKS_URL`) are not supported yet; their tokens fail the algorithm check.
+/// Verifies an identity token: HS256 with `IDENTITY_SECRET`, or RS256 or ES256 with a
+/// key of `IDENTITY_JWKS_URL`. Only the configured kind of algorithm is accepted.
 pub async fn verify_identity(
     token: &str,
     config: &Config,
     now: i64,
 ) -> Result<IdentityClaims, Error> {
-    let unverified =
-        UnverifiedToken::decode(token, Algorithm::HS256).map_err(Error::InvalidIdentityToken)?;
-
-    let key = HmacKey::import(config.identity_secret.expose()).await?;
-    let valid = key
-        .verify(unverified.signature(), unverified.signing_input())
-        .await?;
+    let (valid, unverified) = match &config.identity_keys {
+        IdentityKeys::Secret(secret) => {
+            let unverified = UnverifiedToken::decode(token, Algorithm::HS256)
+                .map_err(Error::InvalidIdentityToken)?;
+            let key = HmacKey::import(secret.expose()).await?;
+            let valid = key
+                .verify(unverified.signature(), unverified.signing_input())
+                .await?;
+            (valid, unverified)
+        }
+        IdentityKeys::Jwks(url) => {
+            let unverified =
+                UnverifiedToken::decode_allowing(token, &[Algorithm::RS256, Algorithm::ES256])
+                    .map_err(Error::InvalidIdentityToken)?;
+            let key = jwks::verification_key(url, unverified.kid(), unverified.algorithm()).await?;
+            let valid = key
+                .verify(unverified.signature(), unverified.signing_input())
+                .await?;
+            (valid, unverified)
+        }
+    };
 
     let claims: IdentityClaims = unverified
         .accept_signature(valid)

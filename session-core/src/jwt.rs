@@ -15,12 +15,16 @@ pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 /// Number of digest bytes that make up a key id (see [`key_id`]).
 const KEY_ID_DIGEST_BYTES: usize = 8;
 
-/// Signature algorithms this crate can verify.
+/// Signature algorithms a token may name. Checking the signature is the caller's job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Algorithm {
     /// HMAC with SHA-256 (RFC 7518 section 3.2).
     HS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 section 3.3).
+    RS256,
+    /// ECDSA with P-256 and SHA-256 (RFC 7518 section 3.4).
+    ES256,
 }
 
 impl Algorithm {
@@ -28,7 +32,15 @@ impl Algorithm {
     pub fn as_str(self) -> &'static str {
         match self {
             Algorithm::HS256 => "HS256",
+            Algorithm::RS256 => "RS256",
+            Algorithm::ES256 => "ES256",
         }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        [Algorithm::HS256, Algorithm::RS256, Algorithm::ES256]
+            .into_iter()
+            .find(|algorithm| algorithm.as_str() == name)
     }
 }
 
@@ -45,12 +57,9 @@ pub enum TokenError {
     /// The header is not a JSON object with a string `alg`.
     #[error("the token's header is not valid JSON: {0}")]
     InvalidHeader(String),
-    /// The header names an algorithm other than the pinned one, `none` included.
-    #[error("the token's algorithm `{found}` is not accepted; only {expected} is")]
-    AlgorithmNotAllowed {
-        found: String,
-        expected: &'static str,
-    },
+    /// The header names an algorithm outside the allowed set, `none` included.
+    #[error("the token's algorithm `{found}` is not accepted; expected {expected}")]
+    AlgorithmNotAllowed { found: String, expected: String },
     /// The header's `kid` matches neither the current nor the previous key.
     #[error("the token was signed with an unknown key (kid `{0}`); sign in again")]
     UnknownKeyId(String),
@@ -112,6 +121,7 @@ impl Header {
 #[derive(Debug)]
 pub struct UnverifiedToken<'a> {
     header: Header,
+    algorithm: Algorithm,
     signing_input: &'a str,
     signature: Vec<u8>,
     payload: Vec<u8>,
@@ -123,6 +133,13 @@ impl<'a> UnverifiedToken<'a> {
     /// The algorithm is checked before any key is chosen, so a header saying `none`
     /// or an asymmetric algorithm never reaches a signature check.
     pub fn decode(token: &'a str, algorithm: Algorithm) -> Result<Self, TokenError> {
+        Self::decode_allowing(token, &[algorithm])
+    }
+
+    /// Splits `token` and rejects it unless its header names one of `allowed`. A set
+    /// must never mix HMAC with public-key algorithms, or a public key could be
+    /// presented as an HMAC secret.
+    pub fn decode_allowing(token: &'a str, allowed: &[Algorithm]) -> Result<Self, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed("it is longer than 8 KiB"));
         }
@@ -139,12 +156,14 @@ impl<'a> UnverifiedToken<'a> {
         let header_json = decode_part(header_b64, "header")?;
         let header: Header = serde_json::from_slice(&header_json)
             .map_err(|err| TokenError::InvalidHeader(err.to_string()))?;
-        if header.alg != algorithm.as_str() {
+        let Some(algorithm) = Algorithm::from_name(&header.alg).filter(|alg| allowed.contains(alg))
+        else {
+            let expected: Vec<&str> = allowed.iter().map(|alg| alg.as_str()).collect();
             return Err(TokenError::AlgorithmNotAllowed {
                 found: header.alg,
-                expected: algorithm.as_str(),
+                expected: expected.join(" or "),
             });
-        }
+        };
 
         let payload = decode_part(payload_b64, "payload")?;
         let signature = decode_part(signature_b64, "signature")?;
@@ -152,10 +171,16 @@ impl<'a> UnverifiedToken<'a> {
 
         Ok(UnverifiedToken {
             header,
+            algorithm,
             signing_input: &token[..signing_input_len],
             signature,
             payload,
         })
+    }
+
+    /// Returns the algorithm the header names, one of those the caller allowed.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
     }
 
     /// Returns the `kid` header, used to choose between the current and the previous key.
@@ -296,11 +321,35 @@ mod tests {
                 err,
                 TokenError::AlgorithmNotAllowed {
                     found: alg.to_owned(),
-                    expected: "HS256"
+                    expected: "HS256".to_owned()
                 },
                 "alg {alg:?}"
             );
         }
+    }
+
+    #[test]
+    fn decode_allowing_accepts_any_listed_algorithm() {
+        let allowed = [Algorithm::RS256, Algorithm::ES256];
+        for algorithm in allowed {
+            let token = token_with_header(&format!(r#"{{"alg":"{}"}}"#, algorithm.as_str()));
+            let decoded = UnverifiedToken::decode_allowing(&token, &allowed).unwrap();
+            assert_eq!(decoded.algorithm(), algorithm);
+        }
+    }
+
+    #[test]
+    fn decode_allowing_rejects_hmac_for_public_keys() {
+        let token = token_with_header(r#"{"alg":"HS256"}"#);
+        let err = UnverifiedToken::decode_allowing(&token, &[Algorithm::RS256, Algorithm::ES256])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            TokenError::AlgorithmNotAllowed {
+                found: "HS256".to_owned(),
+                expected: "RS256 or ES256".to_owned()
+            }
+        );
     }
 
     #[test]
