@@ -40,6 +40,16 @@ export function identityToken({ secret, issuer, audience, sub, name, email, life
   return signHs256({ ...payload, ...claims }, secret);
 }
 
+/** Parses a `--lifetime` value as whole seconds, or exits with a message naming `tool`. */
+export function parseLifetime(value, tool) {
+  const lifetime = Number(value);
+  if (!Number.isInteger(lifetime) || lifetime <= 0) {
+    console.error(`${tool}: --lifetime ${value} is not a whole number of seconds`);
+    process.exit(1);
+  }
+  return lifetime;
+}
+
 /** Reads KEY="value" lines from a dotenv-style file; a missing file gives {}. */
 export function readVars(path) {
   let text;
@@ -86,23 +96,18 @@ function main() {
     return;
   }
 
-  const setting = localSetting;
-  const secret = setting("IDENTITY_SECRET");
+  const secret = localSetting("IDENTITY_SECRET");
   if (!secret) {
     console.error("identity-token: IDENTITY_SECRET is not set; export it or run scripts/dev once to create .dev.vars");
     process.exit(1);
   }
-  const lifetime = Number(values.lifetime);
-  if (!Number.isInteger(lifetime) || lifetime <= 0) {
-    console.error(`identity-token: --lifetime ${values.lifetime} is not a whole number of seconds`);
-    process.exit(1);
-  }
+  const lifetime = parseLifetime(values.lifetime, "identity-token");
 
   console.log(
     identityToken({
       secret,
-      issuer: setting("IDENTITY_ISSUER"),
-      audience: setting("IDENTITY_AUDIENCE"),
+      issuer: localSetting("IDENTITY_ISSUER"),
+      audience: localSetting("IDENTITY_AUDIENCE"),
       sub: values.sub,
       name: values.name,
       email: values.email,

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-import { localSetting, signHs256 } from "./identity-token.mjs";
+import { localSetting, parseLifetime, signHs256 } from "./identity-token.mjs";
 
 /** Builds session claims for `sub` with a fresh `sid`, living `lifetime` seconds. */
 export function sessionClaims({ sub, issuer = "edge-sessions", lifetime = 2_592_000 }) {
@@ -42,11 +42,7 @@ function main() {
     console.error("session-token: AUTH_SECRET is missing or shorter than 32 bytes; export the origin's AUTH_SECRET");
     process.exit(1);
   }
-  const lifetime = Number(values.lifetime);
-  if (!Number.isInteger(lifetime) || lifetime <= 0) {
-    console.error(`session-token: --lifetime ${values.lifetime} is not a whole number of seconds`);
-    process.exit(1);
-  }
+  const lifetime = parseLifetime(values.lifetime, "session-token");
 
   const claims = sessionClaims({ sub: values.sub, issuer: localSetting("AUTH_ISSUER"), lifetime });
   console.log(signHs256(claims, secret));

@@ -125,7 +125,7 @@ for (const [backend, createDatabase] of backends) {
       assert.equal(response.headers.getSetCookie().length, 0, "a fresh JWT is not re-issued");
     });
 
-    it("two devices list, revoke one, and the revoked device is refused", async () => {
+    it("revoked second device is rejected", async () => {
       const laptop = new Browser(worker.url, "laptop");
       const phone = new Browser(worker.url, "phone");
       const laptopSession = (await signIn(laptop, "carol")).session;
@@ -143,9 +143,9 @@ for (const [backend, createDatabase] of backends) {
       const revoke = await laptop.fetch(`/api/sessions/${phoneSession.id}`, { method: "DELETE" });
       assert.equal(revoke.status, 204);
 
-      const refused = await phone.fetch("/auth/session");
-      assert.equal(refused.status, 401);
-      assert.equal((await refused.json()).error, "session_not_live");
+      const rejected = await phone.fetch("/auth/session");
+      assert.equal(rejected.status, 401);
+      assert.equal((await rejected.json()).error, "session_not_live");
       assert.equal(phone.jwt, undefined, "the revoked device's cookie is cleared");
 
       const still = await laptop.fetch("/auth/session");

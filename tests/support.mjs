@@ -169,8 +169,8 @@ export async function startWorker(bindings) {
 }
 
 /**
- * An HTTP server on loopback standing in for the origin: it records every request and
- * responds with `handler(req, body)`'s `{ status, body, delayMs }`.
+ * Starts an HTTP server on loopback that stands in for the origin. It records every
+ * request and responds with `handler(req, body)`'s `{ status, body, delayMs }`.
  */
 export async function startFakeOrigin(handler) {
   const requests = [];

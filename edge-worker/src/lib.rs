@@ -1,9 +1,9 @@
 //! Cloudflare Worker of edge-sessions: the entry point only.
 //!
-//! Layout: [`config`] reads bindings, [`crypto`] wraps Web Crypto, [`token`] signs and
-//! verifies JWTs with it, [`jwks`] fetches identity provider keys, [`cookie`] builds and reads the session cookie, [`origin`]
-//! calls the origin API, [`routes`] contains the edge routes and [`error`] maps every
-//! failure to a JSON response.
+//! Layout: [`config`] reads bindings and [`crypto`] wraps Web Crypto. [`token`] signs and
+//! verifies JWTs with it, and [`jwks`] fetches identity provider keys. [`cookie`] builds
+//! and reads the session cookie, and [`origin`] calls the origin API. [`routes`] contains
+//! the edge routes, and [`error`] maps every failure to a JSON response.
 
 pub mod config;
 pub mod cookie;

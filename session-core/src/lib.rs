@@ -7,7 +7,7 @@
 //!   Computing and checking the HMAC is left to the caller, because the worker must use
 //!   Web Crypto while the origin uses a native implementation.
 //! - [`claims`] contains the claim sets and checks `exp`, `nbf`, `iat`, `iss` and `aud`.
-//! - [`wire`] holds the JSON bodies the worker and the origin exchange.
+//! - [`wire`] contains the JSON bodies the worker and the origin exchange.
 
 pub mod claims;
 pub mod jwt;

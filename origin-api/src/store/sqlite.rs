@@ -1,4 +1,5 @@
-//! SQLite backend: one database file in WAL mode, so readers never wait for the writer.
+//! SQLite backend: one database file in WAL mode, in which readers and the single writer
+//! do not block each other.
 
 use std::path::Path;
 use std::str::FromStr;
